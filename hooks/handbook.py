@@ -1,0 +1,25 @@
+"""Facts about the handbook that hooks, scripts and tests share. Defined here once."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS_DIR = ROOT / "docs"
+NOTEBOOK_SOURCE_DIR = ROOT / "notebooks"
+NODE_MODULES = ROOT / "node_modules"
+# Everything the build derives and may reuse; never committed (.gitignore), kept between CI runs.
+CACHE_DIR = ROOT / ".cache"
+
+LANGUAGES = ("en", "zh")
+DEFAULT_LANGUAGE = "en"
+
+# Where generated notebook pages live inside each language tree (docs/<lang>/notebooks/<name>.ipynb).
+NOTEBOOK_PAGE_DIR = "notebooks"
+
+
+def current_language(config) -> str:
+    """The language mkdocs-static-i18n is building now; it builds each language in turn."""
+    i18n = config.plugins["i18n"]
+    configured = tuple(lang.locale for lang in i18n.config.languages)
+    if configured != LANGUAGES:
+        raise ValueError(f"mkdocs.yml declares languages {configured}, hooks/handbook.py {LANGUAGES}")
+    return i18n.current_language or DEFAULT_LANGUAGE

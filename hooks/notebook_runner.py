@@ -1,0 +1,130 @@
+"""Execute a jupytext notebook source once, cached by content, and split it by language.
+
+Not a hook: hooks/notebooks.py and the tests import it.
+"""
+
+import copy
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+from handbook import CACHE_DIR, LANGUAGES, ROOT
+
+EXECUTED_DIR = CACHE_DIR / "notebooks" / "executed"
+CELL_TIMEOUT_SECONDS = 120
+# Part of the cache key: bump it when execution itself changes (kernel set-up, environment).
+RUNNER_VERSION = "1"
+HEADING_ID = re.compile(r"^(#{1,6} .*?)\s*\{\s*#([a-z0-9]+(?:-[a-z0-9]+)*)\s*\}\s*$", re.M)
+
+
+class NotebookError(Exception):
+    """A notebook that cannot be built; the message names the source file and line."""
+
+
+def cache_key(source: Path) -> str:
+    digest = hashlib.sha256()
+    digest.update(source.read_bytes())
+    digest.update(f"{RUNNER_VERSION}|{sys.version_info[:2]}".encode())
+    return digest.hexdigest()[:20]
+
+
+def cell_lines(source: Path) -> list[int]:
+    """1-based line of each `# %%` cell marker, in cell order."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    return [number for number, line in enumerate(lines, 1) if line.startswith("# %%")]
+
+
+def where(source: Path, index: int) -> str:
+    lines = cell_lines(source)
+    line = lines[index] if index < len(lines) else 1
+    return f"{source.relative_to(ROOT)}:{line} (cell {index + 1})"
+
+
+def read_source(source: Path) -> nbformat.NotebookNode:
+    notebook = jupytext.read(source, fmt="py:percent")
+    markdown_count = {lang: 0 for lang in LANGUAGES}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "markdown":
+            continue
+        langs = [tag for tag in cell.metadata.get("tags", []) if tag in LANGUAGES]
+        if len(langs) != 1:
+            raise NotebookError(
+                f"{where(source, index)}: a Markdown cell needs exactly one language tag of "
+                f"{LANGUAGES}, e.g. '# %% [markdown] tags=[\"en\"]'; found {langs or 'none'}"
+            )
+        markdown_count[langs[0]] += 1
+    if len(set(markdown_count.values())) != 1:
+        raise NotebookError(
+            f"{source.relative_to(ROOT)}: every language needs the same number of Markdown cells; "
+            f"found {markdown_count}"
+        )
+    return notebook
+
+
+def execute(source: Path) -> nbformat.NotebookNode:
+    """The executed notebook (all languages), from the cache when the source is unchanged."""
+    cached = EXECUTED_DIR / f"{source.stem}-{cache_key(source)}.ipynb"
+    if cached.exists():
+        return nbformat.read(cached, as_version=4)
+    notebook = read_source(source)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    client = NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT_SECONDS,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(source.parent)}},
+    )
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            try:
+                client.execute_cell(cell, index)
+            except (CellExecutionError, CellTimeoutError) as error:
+                raise NotebookError(f"{where(source, index)}: cell failed\n{error}") from None
+    EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in EXECUTED_DIR.glob(f"{source.stem}-*.ipynb"):
+        stale.unlink()
+    partial = cached.with_suffix(".partial")
+    nbformat.write(notebook, partial)
+    partial.replace(cached)
+    return notebook
+
+
+def for_language(notebook: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+    """The notebook a reader of `lang` sees: shared code cells, that language's Markdown cells.
+
+    A pinned heading id (`## Causal mask { #causal-mask }`) is taken out of the heading text and kept
+    in the cell's metadata, where hooks/notebook_page_assets.py puts it back on the rendered heading.
+    """
+    localized = copy.deepcopy(notebook)
+    cells = []
+    for cell in localized.cells:
+        if cell.cell_type == "markdown":
+            if lang not in cell.metadata.get("tags", []):
+                continue
+            anchors = {}
+
+            def pin(match):
+                anchors[match.group(1).lstrip("#").strip()] = match.group(2)
+                return match.group(1)
+
+            cell.source = HEADING_ID.sub(pin, cell.source)
+            cell.metadata = {"handbook_anchors": anchors} if anchors else {}
+        cells.append(cell)
+    localized.cells = cells
+    localized.metadata["language_info"] = notebook.metadata.get("language_info", {"name": "python"})
+    return localized
+
+
+def anchors(source: Path, lang: str) -> set[str]:
+    """Pinned heading ids a reader of `lang` can link to, read from the source (no execution)."""
+    found = set()
+    for cell in read_source(source).cells:
+        if cell.cell_type == "markdown" and lang in cell.metadata.get("tags", []):
+            found.update(match.group(2) for match in HEADING_ID.finditer(cell.source))
+    return found
