@@ -1,5 +1,6 @@
 """Facts about the handbook that hooks, scripts and tests share. Defined here once."""
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -7,13 +8,19 @@ DOCS_DIR = ROOT / "docs"
 NOTEBOOK_SOURCE_DIR = ROOT / "notebooks"
 NODE_MODULES = ROOT / "node_modules"
 # Everything the build derives and may reuse; never committed (.gitignore), kept between CI runs.
-CACHE_DIR = ROOT / ".cache"
+CACHE_DIR = Path(os.environ.get("HANDBOOK_CACHE_DIR", ROOT / ".cache"))
 
 LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
 
 # Where generated notebook pages live inside each language tree (docs/<lang>/notebooks/<name>.ipynb).
 NOTEBOOK_PAGE_DIR = "notebooks"
+
+
+def shown(path) -> str:
+    """A path as an error message shows it: relative to the repository when inside it."""
+    path = Path(path).resolve()
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
 def current_language(config) -> str:

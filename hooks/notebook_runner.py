@@ -5,6 +5,8 @@ Not a hook: hooks/notebooks.py and the tests import it.
 
 import copy
 import hashlib
+import logging
+import time
 import re
 import sys
 from pathlib import Path
@@ -14,17 +16,22 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-from handbook import CACHE_DIR, LANGUAGES, ROOT
+from handbook import CACHE_DIR, LANGUAGES, shown
 
 EXECUTED_DIR = CACHE_DIR / "notebooks" / "executed"
 CELL_TIMEOUT_SECONDS = 120
 # Part of the cache key: bump it when execution itself changes (kernel set-up, environment).
 RUNNER_VERSION = "1"
+log = logging.getLogger("mkdocs.hooks.notebooks")
 HEADING_ID = re.compile(r"^(#{1,6} .*?)\s*\{\s*#([a-z0-9]+(?:-[a-z0-9]+)*)\s*\}\s*$", re.M)
 
 
 class NotebookError(Exception):
-    """A notebook that cannot be built; the message names the source file and line."""
+    """A notebook that cannot be built, located by source file and line."""
+
+    def __init__(self, path: str, line: int, message: str):
+        super().__init__(f"{path}:{line}: {message}")
+        self.path, self.line, self.message = path, line, message
 
 
 def cache_key(source: Path) -> str:
@@ -40,10 +47,9 @@ def cell_lines(source: Path) -> list[int]:
     return [number for number, line in enumerate(lines, 1) if line.startswith("# %%")]
 
 
-def where(source: Path, index: int) -> str:
+def cell_error(source: Path, index: int, message: str) -> NotebookError:
     lines = cell_lines(source)
-    line = lines[index] if index < len(lines) else 1
-    return f"{source.relative_to(ROOT)}:{line} (cell {index + 1})"
+    return NotebookError(shown(source), lines[index] if index < len(lines) else 1, f"cell {index + 1}: {message}")
 
 
 def read_source(source: Path) -> nbformat.NotebookNode:
@@ -54,15 +60,15 @@ def read_source(source: Path) -> nbformat.NotebookNode:
             continue
         langs = [tag for tag in cell.metadata.get("tags", []) if tag in LANGUAGES]
         if len(langs) != 1:
-            raise NotebookError(
-                f"{where(source, index)}: a Markdown cell needs exactly one language tag of "
-                f"{LANGUAGES}, e.g. '# %% [markdown] tags=[\"en\"]'; found {langs or 'none'}"
+            raise cell_error(
+                source, index,
+                f"a Markdown cell needs exactly one language tag of {LANGUAGES}, "
+                f"e.g. '# %% [markdown] tags=[\"en\"]'; found {langs or 'none'}",
             )
         markdown_count[langs[0]] += 1
     if len(set(markdown_count.values())) != 1:
         raise NotebookError(
-            f"{source.relative_to(ROOT)}: every language needs the same number of Markdown cells; "
-            f"found {markdown_count}"
+            shown(source), 1, f"every language needs the same number of Markdown cells; found {markdown_count}"
         )
     return notebook
 
@@ -73,6 +79,8 @@ def execute(source: Path) -> nbformat.NotebookNode:
     if cached.exists():
         return nbformat.read(cached, as_version=4)
     notebook = read_source(source)
+    log.info("Executing notebook %s", shown(source))
+    started = time.perf_counter()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     client = NotebookClient(
         notebook,
@@ -85,13 +93,14 @@ def execute(source: Path) -> nbformat.NotebookNode:
             try:
                 client.execute_cell(cell, index)
             except (CellExecutionError, CellTimeoutError) as error:
-                raise NotebookError(f"{where(source, index)}: cell failed\n{error}") from None
+                raise cell_error(source, index, f"cell failed\n{error}") from None
     EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
     for stale in EXECUTED_DIR.glob(f"{source.stem}-*.ipynb"):
         stale.unlink()
     partial = cached.with_suffix(".partial")
     nbformat.write(notebook, partial)
     partial.replace(cached)
+    log.info("Executed notebook %s in %.1f s", shown(source), time.perf_counter() - started)
     return notebook
 
 

@@ -18,6 +18,8 @@ from handbook import current_language
 from notebook_runner import NotebookError, execute, for_language
 
 PAGES_DIR = CACHE_DIR / "notebooks" / "pages"
+# A notebook shows how; the question's answer explains why. A search should find the answer first.
+NOTEBOOK_SEARCH_BOOST = 0.5
 
 
 class NotebookPage(File):
@@ -58,3 +60,9 @@ def on_files(files, config):
         page.norm_src_uri = f"{NOTEBOOK_PAGE_DIR}/{source.stem}.ipynb"
         files.append(page)
     return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    if isinstance(page.file, NotebookPage):
+        page.meta["search"] = {"boost": NOTEBOOK_SEARCH_BOOST}
+    return markdown

@@ -1,0 +1,100 @@
+"""A real strict build of both languages, inspected as files a reader's browser would receive."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, build
+from handbook import DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOK_SOURCE_DIR
+
+NOTEBOOK_PAGE_LIMIT = 150_000  # bytes of HTML: the JupyterLab CSS is shared, not inlined
+NOTEBOOKS = sorted(path.stem for path in NOTEBOOK_SOURCE_DIR.glob("*.py"))
+PAGES = sorted(path.stem for path in (ROOT / "docs" / DEFAULT_LANGUAGE).glob("*.md"))
+REMOTE_ASSET = re.compile(
+    r"""<(?:script|img|iframe)[^>]+src=["'](?:https?:)?//|<link[^>]+rel=["']?(?:stylesheet|preload|modulepreload)[^>]+href=["'](?:https?:)?//"""
+    r"""|@import\s+url\(["']?(?:https?:)?//|fonts\.googleapis|cdn\.jsdelivr|unpkg\.com|cdnjs"""
+)
+
+
+def html_of(site: Path, lang: str, page: str) -> str:
+    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
+    path = site / prefix / ("index.html" if page == "index" else f"{page}/index.html")
+    assert path.exists(), f"{path} was not built"
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_is_built_in_every_language(site, lang, page):
+    html = html_of(site, lang, page)
+    assert f'<html lang="{lang}"' in html
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_pages_hold_executed_output_not_raw_source(site, lang, name):
+    html = html_of(site, lang, f"notebooks/{name}")
+    # mkdocs-static-i18n#198: the notebook would otherwise be copied as JSON and --strict still pass.
+    assert '"cell_type"' not in html and '"nbformat"' not in html
+    assert html.count("jp-OutputArea-output") >= 3, "no executed output on the page"
+    assert "jp-CodeCell" in html and "jp-MarkdownCell" in html
+    assert (site / ("" if lang == DEFAULT_LANGUAGE else lang) / "notebooks" / f"{name}.ipynb").exists() is False
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_pages_stay_small(site, lang, name):
+    size = len(html_of(site, lang, f"notebooks/{name}").encode())
+    assert size < NOTEBOOK_PAGE_LIMIT, f"{name} ({lang}) is {size} bytes"
+
+
+def test_notebook_narrative_is_in_the_page_language(site):
+    for name in NOTEBOOKS:
+        en, zh = html_of(site, "en", f"notebooks/{name}"), html_of(site, "zh", f"notebooks/{name}")
+        cjk = re.compile(r"[\u4e00-\u9fff]")
+        en_text = re.sub(r"<script.*?</script>|<nav.*?</nav>|<header.*?</header>", "", en, flags=re.S)
+        markdown_cells = re.findall(r'jp-MarkdownCell.*?</div>\s*</div>\s*</div>', en_text, re.S)
+        assert markdown_cells and not any(cjk.search(cell) for cell in markdown_cells), name
+        assert cjk.search(" ".join(re.findall(r'jp-MarkdownCell.*?</div>\s*</div>\s*</div>', zh, re.S))), name
+
+
+def test_no_asset_is_loaded_from_another_host(site):
+    offenders = []
+    for path in site.rglob("*"):
+        # Material's bundle names unpkg for polyfills it loads only when a browser lacks ResizeObserver,
+        # or for Mermaid diagrams; the browser tests watch the requests a real page makes.
+        if path.suffix in {".html", ".css", ".js"} and "vendor" not in path.parts and not path.name.startswith("bundle."):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for match in REMOTE_ASSET.finditer(text):
+                offenders.append(f"{path.relative_to(site)}: {match.group(0)[:80]}")
+    assert not offenders, "\n".join(offenders[:20])
+
+
+def test_each_language_has_its_own_search_index(site):
+    import json
+
+    for lang in LANGUAGES:
+        prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
+        docs = json.loads((site / prefix / "search" / "search_index.json").read_text())["docs"]
+        assert docs and not any(doc["location"].startswith(tuple(f"{l}/" for l in LANGUAGES)) for doc in docs)
+        titles = " ".join(doc["title"] for doc in docs)
+        assert ("注意力" in titles) == (lang == "zh")
+        assert "★" not in titles
+
+
+def test_notebooks_run_once_per_build_and_not_at_all_when_unchanged(tmp_path):
+    env_cache = {"HANDBOOK_CACHE_DIR": str(tmp_path / "cache")}
+    previous = {k: os.environ.get(k) for k in env_cache}
+    os.environ.update(env_cache)
+    try:
+        cold = build(tmp_path / "cold")
+        warm = build(tmp_path / "warm")
+    finally:
+        for key, value in previous.items():
+            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+    assert cold.returncode == 0 and warm.returncode == 0, cold.stderr[-3000:] + warm.stderr[-3000:]
+    for name in NOTEBOOKS:
+        assert cold.stderr.count(f"Executing notebook notebooks/{name}.py") == 1, cold.stderr[-3000:]
+    assert "Executing notebook" not in warm.stderr
