@@ -19,7 +19,7 @@ from notebook_runner import NotebookError, execute, for_language
 
 PAGES_DIR = CACHE_DIR / "notebooks" / "pages"
 # A notebook shows how; the question's answer explains why. A search should find the answer first.
-NOTEBOOK_SEARCH_BOOST = 0.5
+NOTEBOOK_SEARCH_BOOST = 0.2
 
 
 class NotebookPage(File):

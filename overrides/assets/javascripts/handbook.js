@@ -9,6 +9,17 @@ function carryAnchorToLanguageLinks() {
 }
 window.addEventListener("hashchange", carryAnchorToLanguageLinks);
 
+/* Material's own handler would send the reader to the other language's page without the anchor
+   (it consults sitemap.xml alternates that mkdocs-static-i18n does not write), so the browser's
+   plain navigation to the link, anchor included, must win. */
+document.addEventListener("click", function (event) {
+  var link = event.target instanceof Element && event.target.closest("a.md-select__link[hreflang]");
+  if (link) {
+    carryAnchorToLanguageLinks();
+    event.stopPropagation();
+  }
+}, true);
+
 /* KaTeX, self-hosted: arithmatex emits \( \) and \[ \] on pages; notebooks keep $ and $$. */
 var MATH_DELIMITERS = [
   { left: "$$", right: "$$", display: true },
