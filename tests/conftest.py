@@ -4,7 +4,6 @@ server for the online site, and headless Chromium (Debian's /usr/bin/chromium vi
 import functools
 import http.server
 import os
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -24,28 +23,22 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def build(site_dir: Path, offline: bool = False) -> subprocess.CompletedProcess:
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", OFFLINE="true" if offline else "false")
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> tuple[Path, Path]:
+    """The site and the offline bundle, built once per session as the deploy workflow builds them."""
+    from build import build
+
+    return build(tmp_path_factory.mktemp("build") / "site")
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    site_dir = tmp_path_factory.mktemp("build") / "site"
-    result = build(site_dir)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return site_dir
+def site(built) -> Path:
+    return built[0]
 
 
 @pytest.fixture(scope="session")
-def offline_site(tmp_path_factory) -> Path:
-    site_dir = tmp_path_factory.mktemp("build") / "site-offline"
-    result = build(site_dir, offline=True)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return site_dir
+def offline_site(built) -> Path:
+    return built[1]
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build
+from build import OFFLINE_ZIP, mkdocs_build
+from conftest import ROOT
 from handbook import DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOK_SOURCE_DIR
 
 NOTEBOOK_PAGE_LIMIT = 150_000  # bytes of HTML: the JupyterLab CSS is shared, not inlined
@@ -89,8 +90,8 @@ def test_notebooks_run_once_per_build_and_not_at_all_when_unchanged(tmp_path):
     previous = {k: os.environ.get(k) for k in env_cache}
     os.environ.update(env_cache)
     try:
-        cold = build(tmp_path / "cold")
-        warm = build(tmp_path / "warm")
+        cold = mkdocs_build(tmp_path / "cold", offline=False)
+        warm = mkdocs_build(tmp_path / "warm", offline=False)
     finally:
         for key, value in previous.items():
             os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
@@ -98,3 +99,14 @@ def test_notebooks_run_once_per_build_and_not_at_all_when_unchanged(tmp_path):
     for name in NOTEBOOKS:
         assert cold.stderr.count(f"Executing notebook notebooks/{name}.py") == 1, cold.stderr[-3000:]
     assert "Executing notebook" not in warm.stderr
+
+
+def test_the_offline_bundle_is_published_as_a_zip_the_home_page_links(site):
+    import zipfile
+
+    for lang in LANGUAGES:
+        assert "downloads/llm-interview-handbook-offline.zip" in html_of(site, lang, "index")
+    with zipfile.ZipFile(site / OFFLINE_ZIP) as bundle:
+        names = set(bundle.namelist())
+    assert {"llm-interview-handbook/index.html", "llm-interview-handbook/zh/fundamentals.html",
+            "llm-interview-handbook/search/search_index.js", "llm-interview-handbook/zh/search/search_index.js"} <= names
