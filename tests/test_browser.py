@@ -138,4 +138,14 @@ def test_offline_bundle_works_from_file_urls(offline_page, lang, query, question
     assert first_question.endswith(f"fundamentals.html#{question}"), results[:5]
     page.goto((site / prefix / "notebooks" / "attention.html").as_uri())
     assert_math_rendered(page, f"offline {lang} notebook")
+    page.goto((site / prefix / "index.html").as_uri())
+    assert not page.locator("a[href$='-offline.zip']").is_visible(), "the bundle links a zip it does not hold"
     assert not foreign, f"requests to other hosts: {foreign}"
+
+
+def test_the_online_home_page_offers_the_offline_zip(page, server):
+    page.goto(url(server, "zh", ""))
+    link = page.locator("a[href$='-offline.zip']")
+    assert link.is_visible()
+    response = page.request.get(link.evaluate("a => a.href"))
+    assert response.ok and response.body()[:2] == b"PK"

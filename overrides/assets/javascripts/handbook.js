@@ -34,7 +34,16 @@ function renderMath() {
   });
 }
 
+/* Inside the offline bundle the zip it came from is not there to download. */
+function hideOfflineDownloadWhenOffline() {
+  if (location.protocol !== "file:") return;
+  document.querySelectorAll("a[href$='-offline.zip']").forEach(function (link) {
+    link.closest("p").hidden = true;
+  });
+}
+
 document$.subscribe(function () {
   carryAnchorToLanguageLinks();
   renderMath();
+  hideOfflineDownloadWhenOffline();
 });
