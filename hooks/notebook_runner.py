@@ -6,9 +6,9 @@ Not a hook: hooks/notebooks.py and the tests import it.
 import copy
 import hashlib
 import logging
-import time
 import re
 import sys
+import time
 from pathlib import Path
 
 import jupytext
@@ -16,7 +16,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-from handbook import CACHE_DIR, LANGUAGES, shown
+from handbook import CACHE_DIR, LANGUAGES, ROOT, shown
 
 EXECUTED_DIR = CACHE_DIR / "notebooks" / "executed"
 CELL_TIMEOUT_SECONDS = 120
@@ -35,8 +35,10 @@ class NotebookError(Exception):
 
 
 def cache_key(source: Path) -> str:
+    """Changes with the source, the pinned packages it runs on, and the runner itself."""
     digest = hashlib.sha256()
     digest.update(source.read_bytes())
+    digest.update((ROOT / "requirements.txt").read_bytes())
     digest.update(f"{RUNNER_VERSION}|{sys.version_info[:2]}".encode())
     return digest.hexdigest()[:20]
 
@@ -108,7 +110,7 @@ def for_language(notebook: nbformat.NotebookNode, lang: str) -> nbformat.Noteboo
     """The notebook a reader of `lang` sees: shared code cells, that language's Markdown cells.
 
     A pinned heading id (`## Causal mask { #causal-mask }`) is taken out of the heading text and kept
-    in the cell's metadata, where hooks/notebook_page_assets.py puts it back on the rendered heading.
+    in the cell's metadata, where hooks/notebook_anchors.py puts it back on the rendered heading.
     """
     localized = copy.deepcopy(notebook)
     cells = []
@@ -116,17 +118,16 @@ def for_language(notebook: nbformat.NotebookNode, lang: str) -> nbformat.Noteboo
         if cell.cell_type == "markdown":
             if lang not in cell.metadata.get("tags", []):
                 continue
-            anchors = {}
+            pinned = {}
 
             def pin(match):
-                anchors[match.group(1).lstrip("#").strip()] = match.group(2)
+                pinned[match.group(1).lstrip("#").strip()] = match.group(2)
                 return match.group(1)
 
             cell.source = HEADING_ID.sub(pin, cell.source)
-            cell.metadata = {"handbook_anchors": anchors} if anchors else {}
+            cell.metadata = {"handbook_anchors": pinned} if pinned else {}
         cells.append(cell)
     localized.cells = cells
-    localized.metadata["language_info"] = notebook.metadata.get("language_info", {"name": "python"})
     return localized
 
 
