@@ -23,6 +23,16 @@ def shown(path) -> str:
     return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
+def is_notebook_page(page) -> bool:
+    """A page generated from notebooks/<name>.py (hooks/notebooks.py)."""
+    return page.file.src_uri.endswith(".ipynb")
+
+
+def notebook_source(page) -> str:
+    """The source file of a notebook page, as error messages name it."""
+    return shown(NOTEBOOK_SOURCE_DIR / f"{page.file.name}.py")
+
+
 def current_language(config) -> str:
     """The language mkdocs-static-i18n is building now; it builds each language in turn."""
     i18n = config.plugins["i18n"]

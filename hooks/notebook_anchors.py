@@ -12,6 +12,8 @@ import re
 import nbformat
 from mkdocs.exceptions import PluginError
 
+from handbook import is_notebook_page, notebook_source
+
 HEADING = re.compile(r'<h([1-6]) id="[^"]*">(.*?)<a class="anchor-link" href="#[^"]*">¶</a></h\1>', re.S)
 TAG = re.compile(r"<[^>]+>")
 
@@ -28,10 +30,10 @@ def text_of(fragment: str) -> str:
 
 
 def on_page_content(html, page, config, files):
-    if not page.file.src_uri.endswith(".ipynb"):
+    if not is_notebook_page(page):
         return html
     ids = pinned_ids(page.file.abs_src_path)
-    source = f"notebooks/{page.file.name}.py"
+    source = notebook_source(page)
 
     def pin(match: re.Match) -> str:
         level, inner = match.group(1), match.group(2)

@@ -15,6 +15,8 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.utils import get_relative_url
 
+from handbook import is_notebook_page, notebook_source
+
 STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
 MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
 MERMAID = re.compile(r'<script type="module">\s*document\.addEventListener\("DOMContentLoaded".*?\.jp-Mermaid.*?</script>', re.S)
@@ -36,22 +38,18 @@ def publish_image(match: re.Match, page) -> str:
     return publish("notebook-images", extension, base64.b64decode(match.group(2)), page)
 
 
-def is_notebook(page) -> bool:
-    return page.file.src_uri.endswith(".ipynb")
-
-
 def on_page_content(html, page, config, files):
-    if not is_notebook(page):
+    if not is_notebook_page(page):
         return html
     css = "\n".join(STYLE.findall(html))
     html = STYLE.sub("", html)
     html, mathjax_loaders = MATHJAX.subn("", html)
     html = MERMAID.sub("", html)
     if 'class="jp-Mermaid' in html:
-        raise PluginError(f"{page.file.src_uri}: Mermaid output in a notebook cannot render offline")
+        raise PluginError(f"{notebook_source(page)}: Mermaid output in a notebook cannot render offline")
     if mathjax_loaders != 1 or REMOTE_LOAD.search(html):
         raise PluginError(
-            f"{page.file.src_uri}: mkdocs-jupyter's output changed shape (MathJax loader found "
+            f"{notebook_source(page)}: mkdocs-jupyter's output changed shape (MathJax loader found "
             f"{mathjax_loaders} times, or another remote load); update hooks/notebook_page_assets.py"
         )
     html = INLINE_IMAGE.sub(lambda match: f'src="{publish_image(match, page)}"', html)

@@ -14,7 +14,7 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 
 from handbook import CACHE_DIR, DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOK_PAGE_DIR, NOTEBOOK_SOURCE_DIR
-from handbook import current_language
+from handbook import current_language, is_notebook_page
 from notebook_runner import NotebookError, execute, for_language
 
 PAGES_DIR = CACHE_DIR / "notebooks" / "pages"
@@ -63,6 +63,6 @@ def on_files(files, config):
 
 
 def on_page_markdown(markdown, page, config, files):
-    if isinstance(page.file, NotebookPage):
+    if is_notebook_page(page):
         page.meta["search"] = {"boost": NOTEBOOK_SEARCH_BOOST}
     return markdown

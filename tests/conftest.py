@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "hooks"), str(ROOT / "scripts")]
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent / d) for d in ("hooks", "scripts")]
+from handbook import NOTEBOOK_SOURCE_DIR, ROOT  # noqa: E402,F401  (ROOT: for the test modules)
+
+NOTEBOOKS = sorted(path.stem for path in NOTEBOOK_SOURCE_DIR.glob("*.py"))
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from handbook import DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOK_SOURCE_DIR
+from conftest import NOTEBOOKS
+from handbook import DEFAULT_LANGUAGE, LANGUAGES
 
-NOTEBOOKS = sorted(path.stem for path in NOTEBOOK_SOURCE_DIR.glob("*.py"))
 MATH_PAGES = ["fundamentals/"] + [f"notebooks/{name}/" for name in NOTEBOOKS]
 RAW_TEX = re.compile(r"\$\$|\\frac|\\sqrt|\\operatorname|\\mathrm|\\top\b|\\\(|\\\[")
 SEARCHES = [("en", "attention", "attention-mechanism"), ("zh", "注意力", "attention-mechanism")]

@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 
 from build import OFFLINE_ZIP, mkdocs_build
-from conftest import ROOT
-from handbook import DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOK_SOURCE_DIR
+from conftest import NOTEBOOKS, ROOT
+from handbook import DEFAULT_LANGUAGE, LANGUAGES
 
 NOTEBOOK_PAGE_LIMIT = 150_000  # bytes of HTML: the JupyterLab CSS is shared, not inlined
-NOTEBOOKS = sorted(path.stem for path in NOTEBOOK_SOURCE_DIR.glob("*.py"))
 PAGES = sorted(path.stem for path in (ROOT / "docs" / DEFAULT_LANGUAGE).glob("*.md"))
 REMOTE_ASSET = re.compile(
     r"""<(?:script|img|iframe)[^>]+src=["'](?:https?:)?//|<link[^>]+rel=["']?(?:stylesheet|preload|modulepreload)[^>]+href=["'](?:https?:)?//"""
