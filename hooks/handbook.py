@@ -17,6 +17,15 @@ DEFAULT_LANGUAGE = "en"
 NOTEBOOK_PAGE_DIR = "notebooks"
 
 
+# Where the deploy workflow publishes the executed notebooks for "Open in Colab" (scripts/publish_colab.py).
+COLAB_BRANCH = "colab"
+
+
+def notebook_sources(directory: Path = NOTEBOOK_SOURCE_DIR) -> list[Path]:
+    """Every notebook source in `directory`; support modules the notebooks import start with `_`."""
+    return sorted(path for path in directory.glob("*.py") if not path.name.startswith("_"))
+
+
 def shown(path) -> str:
     """A path as an error message shows it: relative to the repository when inside it."""
     path = Path(path).resolve()

@@ -6,6 +6,7 @@ Not a hook: hooks/notebooks.py and the tests import it.
 import copy
 import hashlib
 import logging
+import os
 import re
 import sys
 import time
@@ -21,7 +22,9 @@ from handbook import CACHE_DIR, LANGUAGES, ROOT, shown
 EXECUTED_DIR = CACHE_DIR / "notebooks" / "executed"
 CELL_TIMEOUT_SECONDS = 120
 # Part of the cache key: bump it when execution itself changes (kernel set-up, environment).
-RUNNER_VERSION = "1"
+RUNNER_VERSION = "2"
+# Output metadata naming the language of a figure (notebooks/_figures.py); other outputs are shared.
+OUTPUT_LANGUAGE_KEY = "handbook_language"
 log = logging.getLogger("mkdocs.hooks.notebooks")
 HEADING_ID = re.compile(r"^(#{1,6} .*?)\s*\{\s*#([a-z0-9]+(?:-[a-z0-9]+)*)\s*\}\s*$", re.M)
 
@@ -35,9 +38,10 @@ class NotebookError(Exception):
 
 
 def cache_key(source: Path) -> str:
-    """Changes with the source, the pinned packages it runs on, and the runner itself."""
+    """Changes with the source, the support modules it imports, the pinned packages, the runner."""
     digest = hashlib.sha256()
-    digest.update(source.read_bytes())
+    for path in [source, *sorted(source.parent.glob("_*.py"))]:
+        digest.update(path.read_bytes())
     digest.update((ROOT / "requirements.txt").read_bytes())
     digest.update(f"{RUNNER_VERSION}|{sys.version_info[:2]}".encode())
     return digest.hexdigest()[:20]
@@ -90,7 +94,8 @@ def execute(source: Path) -> nbformat.NotebookNode:
         kernel_name="python3",
         resources={"metadata": {"path": str(source.parent)}},
     )
-    with client.setup_kernel():
+    # HANDBOOK_BUILD makes notebooks/_figures.py fail, not degrade, when a figure cannot be drawn.
+    with client.setup_kernel(env={**os.environ, "HANDBOOK_BUILD": "1"}):
         for index, cell in enumerate(notebook.cells):
             try:
                 client.execute_cell(cell, index)
@@ -107,7 +112,8 @@ def execute(source: Path) -> nbformat.NotebookNode:
 
 
 def for_language(notebook: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
-    """The notebook a reader of `lang` sees: shared code cells, that language's Markdown cells.
+    """The notebook a reader of `lang` sees: shared code cells, that language's Markdown cells
+    and figures.
 
     A pinned heading id (`## Causal mask { #causal-mask }`) is taken out of the heading text and kept
     in the cell's metadata, where hooks/notebook_anchors.py puts it back on the rendered heading.
@@ -126,6 +132,11 @@ def for_language(notebook: nbformat.NotebookNode, lang: str) -> nbformat.Noteboo
 
             cell.source = HEADING_ID.sub(pin, cell.source)
             cell.metadata = {"handbook_anchors": pinned} if pinned else {}
+        elif cell.cell_type == "code":
+            cell.outputs = [
+                output for output in cell.get("outputs", [])
+                if output.get("metadata", {}).get(OUTPUT_LANGUAGE_KEY, lang) == lang
+            ]
         cells.append(cell)
     localized.cells = cells
     return localized

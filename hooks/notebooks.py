@@ -13,8 +13,8 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 
-from handbook import CACHE_DIR, DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOK_PAGE_DIR, NOTEBOOK_SOURCE_DIR
-from handbook import current_language, is_notebook_page
+from handbook import CACHE_DIR, DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOK_PAGE_DIR
+from handbook import current_language, is_notebook_page, notebook_sources
 from notebook_runner import NotebookError, execute, for_language
 
 PAGES_DIR = CACHE_DIR / "notebooks" / "pages"
@@ -47,7 +47,7 @@ def write_if_changed(path, text: str) -> None:
 @event_priority(-110)
 def on_files(files, config):
     lang = current_language(config)
-    for source in sorted(NOTEBOOK_SOURCE_DIR.glob("*.py")):
+    for source in notebook_sources():
         try:
             localized = for_language(execute(source), lang)
         except NotebookError as error:

@@ -20,6 +20,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
+from _figures import show
 from torch import nn
 
 torch.manual_seed(0)
@@ -179,19 +180,29 @@ assert max(scaled_h) - min(scaled_h) < 0.2, scaled_h
 print(f"scaled: entropy stays in [{min(scaled_h):.2f}, {max(scaled_h):.2f}] nats for d_k in {D_KS}")
 
 # %%
-fig, (ax_h, ax_w) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
-for stats, label, style in ((scaled, r"$QK^\top/\sqrt{d_k}$", "o-"), (unscaled, r"$QK^\top$", "s--")):
-    ax_h.plot(D_KS, [s["entropy"] for s in stats], style, label=label)
-    ax_w.plot(D_KS, [s["max_w"] for s in stats], style, label=label)
-ax_h.axhline(math.log(N_KEYS), color="gray", linestyle=":", label=r"$\log 32$")
-ax_h.set(xscale="log", xlabel="$d_k$", ylabel=r"mean $H_i$ (nats)", ylim=(0, 3.8))
-ax_w.set(xscale="log", xlabel="$d_k$", ylabel=r"mean $\mathrm{max}_j\,\alpha_{ij}$", ylim=(0, 1.05))
-for ax in (ax_h, ax_w):
-    ax.set_xticks(D_KS, [str(d) for d in D_KS])
-    ax.minorticks_off()
-    ax.grid(alpha=0.3)
-    ax.legend()
-plt.show()
+SATURATION_LABELS = {
+    "en": {"entropy": r"mean $H_i$ (nats)", "max": r"mean $\mathrm{max}_j\,\alpha_{ij}$"},
+    "zh": {"entropy": r"平均熵 $H_i$（nats）", "max": r"平均最大权重 $\mathrm{max}_j\,\alpha_{ij}$"},
+}
+
+
+def draw_saturation(lang):
+    fig, (ax_h, ax_w) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    for stats, label, style in ((scaled, r"$QK^\top/\sqrt{d_k}$", "o-"), (unscaled, r"$QK^\top$", "s--")):
+        ax_h.plot(D_KS, [s["entropy"] for s in stats], style, label=label)
+        ax_w.plot(D_KS, [s["max_w"] for s in stats], style, label=label)
+    ax_h.axhline(math.log(N_KEYS), color="gray", linestyle=":", label=r"$\log 32$")
+    ax_h.set(xscale="log", xlabel="$d_k$", ylabel=SATURATION_LABELS[lang]["entropy"], ylim=(0, 3.8))
+    ax_w.set(xscale="log", xlabel="$d_k$", ylabel=SATURATION_LABELS[lang]["max"], ylim=(0, 1.05))
+    for ax in (ax_h, ax_w):
+        ax.set_xticks(D_KS, [str(d) for d in D_KS])
+        ax.minorticks_off()
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return fig
+
+
+show(draw_saturation)
 
 # %% [markdown] tags=["en"]
 # With the scaling, the spread of the weights does not depend on $d_k$. Without it, at $d_k = 1024$ a
@@ -298,14 +309,24 @@ q_p, k_p, v_p = (torch.randn(T_PLOT, D_K, dtype=DTYPE) for _ in range(3))
 _, w_plot = attention(q_p, k_p, v_p, causal=True)
 assert (w_plot.triu(1) == 0).all() and w_plot[0, 0] == 1
 
-fig, ax = plt.subplots(figsize=(5, 4.2), layout="constrained")
-im = ax.imshow(w_plot.numpy(), cmap="viridis", vmin=0, vmax=1)
-ax.set_xlabel("key position $j$")
-ax.set_ylabel("query position $i$")
-ax.set_xticks(range(T_PLOT))
-ax.set_yticks(range(T_PLOT))
-fig.colorbar(im, ax=ax, label=r"$\alpha_{ij}$")
-plt.show()
+HEATMAP_LABELS = {
+    "en": ("key position $j$", "query position $i$"),
+    "zh": ("键的位置 $j$", "查询的位置 $i$"),
+}
+
+
+def draw_causal_heatmap(lang):
+    fig, ax = plt.subplots(figsize=(5, 4.2), layout="constrained")
+    im = ax.imshow(w_plot.numpy(), cmap="viridis", vmin=0, vmax=1)
+    ax.set_xlabel(HEATMAP_LABELS[lang][0])
+    ax.set_ylabel(HEATMAP_LABELS[lang][1])
+    ax.set_xticks(range(T_PLOT))
+    ax.set_yticks(range(T_PLOT))
+    fig.colorbar(im, ax=ax, label=r"$\alpha_{ij}$")
+    return fig
+
+
+show(draw_causal_heatmap)
 
 # %% [markdown] tags=["en"]
 # ## Multi-head attention { #multi-head }

@@ -20,6 +20,7 @@ import math
 
 import matplotlib.pyplot as plt
 import torch
+from _figures import show
 
 torch.manual_seed(0)
 DTYPE = torch.float64  # float64 keeps the comparisons tight
@@ -118,12 +119,19 @@ assert math.isclose(wavelength[0].item(), 2 * math.pi)
 torch.testing.assert_close(wavelength[1:] / wavelength[:-1], torch.full((D_MODEL // 2 - 1,), 10000 ** (2 / D_MODEL), dtype=DTYPE))
 print(f"wavelengths: {wavelength[0]:.2f} ... {wavelength[-1]:.0f}, ratio {10000 ** (2 / D_MODEL):.4f} per pair")
 
-fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
-im = ax.imshow(pe.numpy(), cmap="viridis", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
-ax.set_xlabel("dimension $j$")
-ax.set_ylabel("position $pos$")
-fig.colorbar(im, ax=ax, label=r"$PE_{(pos,\,j)}$")
-plt.show()
+PE_LABELS = {"en": ("dimension $j$", "position $pos$"), "zh": ("维度 $j$", "位置 $pos$")}
+
+
+def draw_pe(lang):
+    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    im = ax.imshow(pe.numpy(), cmap="viridis", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
+    ax.set_xlabel(PE_LABELS[lang][0])
+    ax.set_ylabel(PE_LABELS[lang][1])
+    fig.colorbar(im, ax=ax, label=r"$PE_{(pos,\,j)}$")
+    return fig
+
+
+show(draw_pe)
 
 # %% [markdown] tags=["en"]
 # ## A shift is a rotation { #shift-is-rotation }
@@ -391,18 +399,25 @@ near, far = s_ones[1:33].abs().mean().item(), s_ones[512:].abs().mean().item()
 assert far < 0.5 * near, (near, far)
 print(f"q = k = 1: score {D} at distance 0; mean |score| {near:.1f} at distances 1-32, {far:.1f} at 512-1024")
 
-fig, ax = plt.subplots(figsize=(7, 3.4), layout="constrained")
-ax.plot(distances, s_ones, label=r"$q = k = \mathbf{1}$")
-ax.plot(distances, s_rand, label=r"$q = k \sim \mathcal{N}(0, I)$", alpha=0.8)
-ax.axhline(0, color="gray", linewidth=0.8)
-ax.set_xscale("symlog", linthresh=1)  # linear up to 1, then logarithmic
-ax.set_xlim(0, distances[-1].item())
-ax.set_xticks([0, 1, 10, 100, 1000], ["0", "1", "10", "100", "1000"])
-ax.set_xlabel("relative distance $m-n$")
-ax.set_ylabel(r"$\langle R_m q,\, R_n k \rangle$")
-ax.grid(alpha=0.3)
-ax.legend()
-plt.show()
+DISTANCE_LABEL = {"en": "relative distance $m-n$", "zh": "相对距离 $m-n$"}
+
+
+def draw_score_vs_distance(lang):
+    fig, ax = plt.subplots(figsize=(7, 3.4), layout="constrained")
+    ax.plot(distances, s_ones, label=r"$q = k = \mathbf{1}$")
+    ax.plot(distances, s_rand, label=r"$q = k \sim \mathcal{N}(0, I)$", alpha=0.8)
+    ax.axhline(0, color="gray", linewidth=0.8)
+    ax.set_xscale("symlog", linthresh=1)  # linear up to 1, then logarithmic
+    ax.set_xlim(0, distances[-1].item())
+    ax.set_xticks([0, 1, 10, 100, 1000], ["0", "1", "10", "100", "1000"])
+    ax.set_xlabel(DISTANCE_LABEL[lang])
+    ax.set_ylabel(r"$\langle R_m q,\, R_n k \rangle$")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
+show(draw_score_vs_distance)
 
 # %% [markdown] tags=["en"]
 # ## Takeaways { #takeaways }

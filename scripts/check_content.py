@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "hooks"))
-from handbook import DOCS_DIR, LANGUAGES, NODE_MODULES, NOTEBOOK_PAGE_DIR, NOTEBOOK_SOURCE_DIR, shown  # noqa: E402
+from handbook import DOCS_DIR, LANGUAGES, NODE_MODULES, NOTEBOOK_PAGE_DIR, NOTEBOOK_SOURCE_DIR, notebook_sources, shown  # noqa: E402,E501
 from notebook_runner import HEADING_ID, NotebookError, anchors, cell_lines, read_source  # noqa: E402
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
@@ -267,7 +267,7 @@ def check_unique_ids(pages: dict[Path, Page]) -> list[Problem]:
 def notebook_problems(notebooks_dir: Path, docs_dir: Path, pages) -> tuple[list[Problem], dict, list]:
     """Check notebook sources (language tags, links); return their anchors per language and their math."""
     problems, known, formulas = [], {}, []
-    sources = sorted(notebooks_dir.glob("*.py"))
+    sources = notebook_sources(notebooks_dir)
     notebooks = {}
     for source in sources:
         try:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent / d) for d in ("hooks", "scripts")]
-from handbook import NOTEBOOK_SOURCE_DIR, ROOT  # noqa: E402,F401  (ROOT: for the test modules)
+from handbook import ROOT, notebook_sources  # noqa: E402,F401  (ROOT: for the test modules)
 
-NOTEBOOKS = sorted(path.stem for path in NOTEBOOK_SOURCE_DIR.glob("*.py"))
+NOTEBOOKS = [path.stem for path in notebook_sources()]
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [

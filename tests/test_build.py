@@ -1,14 +1,18 @@
 """A real strict build of both languages, inspected as files a reader's browser would receive."""
 
 import os
+import posixpath
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
+from matplotlib.image import imread
 
 from build import OFFLINE_ZIP, mkdocs_build
 from conftest import NOTEBOOKS, ROOT
-from handbook import DEFAULT_LANGUAGE, LANGUAGES
+from handbook import COLAB_BRANCH, DEFAULT_LANGUAGE, LANGUAGES
+from publish_colab import collect
 
 NOTEBOOK_PAGE_LIMIT = 150_000  # bytes of HTML: the JupyterLab CSS is shared, not inlined
 PAGES = sorted(path.stem for path in (ROOT / "docs" / DEFAULT_LANGUAGE).glob("*.md"))
@@ -40,7 +44,6 @@ def test_notebook_pages_hold_executed_output_not_raw_source(site, lang, name):
     assert '"cell_type"' not in html and '"nbformat"' not in html
     assert html.count("jp-OutputArea-output") >= 3, "no executed output on the page"
     assert "jp-CodeCell" in html and "jp-MarkdownCell" in html
-    assert (site / ("" if lang == DEFAULT_LANGUAGE else lang) / "notebooks" / f"{name}.ipynb").exists() is False
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -109,3 +112,36 @@ def test_the_offline_bundle_is_published_as_a_zip_the_home_page_links(site):
         names = set(bundle.namelist())
     assert {"llm-interview-handbook/index.html", "llm-interview-handbook/zh/fundamentals.html",
             "llm-interview-handbook/search/search_index.js", "llm-interview-handbook/zh/search/search_index.js"} <= names
+
+
+NOTEBOOK_ACTIONS = re.compile(r'class="handbook-notebook-actions"><a class="md-button" href="([^"]+)" download>'
+                              r'[^<]+</a> <a class="md-button" href="([^"]+)">')
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_pages_offer_the_executed_notebook_and_colab(site, lang, name, tmp_path):
+    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
+    download, colab = NOTEBOOK_ACTIONS.search(html_of(site, lang, f"notebooks/{name}")).groups()
+    notebook = nbformat.read(site / posixpath.normpath(f"{prefix}notebooks/{name}/{download}"), as_version=4)
+    nbformat.validate(notebook)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert "from _figures" not in code, "a download must run on its own, without the support modules"
+    assert any(cell.get("outputs") for cell in notebook.cells), "the download carries the build's outputs"
+    assert not any(re.search(r"\]\((?!https?:)[^)]+\.(md|ipynb)", cell.source) for cell in notebook.cells), \
+        "links in a download point at the published site"
+    assert re.fullmatch(rf"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/{COLAB_BRANCH}/{lang}/{name}\.ipynb", colab)
+    published = collect(site, tmp_path)
+    assert tmp_path / lang / f"{name}.ipynb" in published, "the Colab branch holds what the link opens"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_figures_are_drawn_in_the_page_language(site, name):
+    images = {lang: re.findall(r'<img[^>]+src="[./]*(assets/notebook-images/[^"]+)"', html_of(site, lang, f"notebooks/{name}"))
+              for lang in LANGUAGES}
+    assert len({len(found) for found in images.values()}) == 1, images
+    assert not set(images["en"]) & set(images["zh"]), "a figure is the same in both languages: translate its labels"
+    for path in images["en"] + images["zh"]:
+        if path.endswith(".png"):
+            pixels = imread(site / path)
+            assert pixels.shape[-1] == 3 or pixels[..., 3].min() == 1, f"{path}: transparent, unreadable on the dark theme"

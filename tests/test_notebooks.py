@@ -1,8 +1,11 @@
 """Notebook execution: a failing cell names notebook and line; an unchanged notebook is not re-run."""
 
+import shutil
+
 import pytest
 
 import notebook_runner
+from handbook import NOTEBOOK_SOURCE_DIR
 from notebook_runner import NotebookError, execute, for_language
 
 SOURCE = """\
@@ -58,3 +61,36 @@ def test_each_language_gets_its_own_text_and_the_shared_code(tmp_path, cache):
     assert [c.cell_type for c in zh.cells] == ["markdown", "code", "code"]
     assert zh.cells[0].source == "# 探针" and zh.cells[0].metadata["handbook_anchors"] == {"探针": "probe"}
     assert zh.cells[2].outputs == executed.cells[3].outputs
+
+
+FIGURE_SOURCE = """\
+# %%
+import matplotlib.pyplot as plt
+from _figures import show
+
+LABELS = {"en": "position", "zh": "位置"}
+
+
+def draw(lang):
+    fig, ax = plt.subplots()
+    ax.set_xlabel(LABELS[lang] + " $j$")
+    return fig
+
+
+show(draw)
+print("shared text")
+"""
+
+
+def test_each_language_gets_the_figures_drawn_in_it(tmp_path, cache):
+    shutil.copy(NOTEBOOK_SOURCE_DIR / "_figures.py", tmp_path)
+    source = tmp_path / "figures.py"
+    source.write_text(FIGURE_SOURCE, encoding="utf-8")
+    executed = execute(source)
+    images = [o for o in executed.cells[0].outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 2 and images[0]["data"]["image/png"] != images[1]["data"]["image/png"]
+    for lang in ("en", "zh"):
+        outputs = for_language(executed, lang).cells[0].outputs
+        kept = [o for o in outputs if "image/png" in o.get("data", {})]
+        assert [o.metadata["handbook_language"] for o in kept] == [lang]
+        assert any("shared text" in o.get("text", "") for o in outputs)
