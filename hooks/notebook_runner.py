@@ -22,7 +22,15 @@ from handbook import CACHE_DIR, LANGUAGES, ROOT, shown
 EXECUTED_DIR = CACHE_DIR / "notebooks" / "executed"
 CELL_TIMEOUT_SECONDS = 120
 # Part of the cache key: bump it when execution itself changes (kernel set-up, environment).
-RUNNER_VERSION = "2"
+RUNNER_VERSION = "3"
+KERNEL_ENVIRONMENT = {
+    # notebooks/_figures.py fails, rather than degrades, when a figure cannot be drawn in the build.
+    "HANDBOOK_BUILD": "1",
+    # A build never downloads a model or a data set: Hugging Face libraries fail instead of fetching.
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+}
 # Output metadata naming the language of a figure (notebooks/_figures.py); other outputs are shared.
 OUTPUT_LANGUAGE_KEY = "handbook_language"
 log = logging.getLogger("mkdocs.hooks.notebooks")
@@ -94,8 +102,7 @@ def execute(source: Path) -> nbformat.NotebookNode:
         kernel_name="python3",
         resources={"metadata": {"path": str(source.parent)}},
     )
-    # HANDBOOK_BUILD makes notebooks/_figures.py fail, not degrade, when a figure cannot be drawn.
-    with client.setup_kernel(env={**os.environ, "HANDBOOK_BUILD": "1"}):
+    with client.setup_kernel(env={**os.environ, **KERNEL_ENVIRONMENT}):
         for index, cell in enumerate(notebook.cells):
             try:
                 client.execute_cell(cell, index)
