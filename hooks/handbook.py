@@ -13,6 +13,9 @@ CACHE_DIR = Path(os.environ.get("HANDBOOK_CACHE_DIR", ROOT / ".cache"))
 LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
 
+# `*[LLM]: ...` definitions appended to every page of that language (hooks/abbreviations.py).
+ABBREVIATIONS = {lang: ROOT / "includes" / f"abbreviations.{lang}.md" for lang in LANGUAGES}
+
 # Where generated notebook pages live inside each language tree (docs/<lang>/notebooks/<name>.ipynb).
 NOTEBOOK_PAGE_DIR = "notebooks"
 

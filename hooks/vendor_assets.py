@@ -13,6 +13,8 @@ from handbook import NODE_MODULES
 # package -> (folder inside the package, files to publish); published under assets/vendor/<package>/
 VENDORED = {
     "katex": ("dist", ["katex.min.js", "katex.min.css", "contrib/auto-render.min.js", "fonts/*.woff2"]),
+    # Loaded only by pages with a diagram (overrides/main.html); Material would take it from unpkg.
+    "mermaid": ("dist", ["mermaid.min.js"]),
     # Material's offline plugin needs this shim for search from file://; it would take it from unpkg.
     "iframe-worker": ("", ["shim/index.js"]),
 }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "hooks"))
-from handbook import DOCS_DIR, LANGUAGES, NODE_MODULES, NOTEBOOK_PAGE_DIR, NOTEBOOK_SOURCE_DIR, notebook_sources, shown  # noqa: E402,E501
+from handbook import ABBREVIATIONS, DOCS_DIR, LANGUAGES, NODE_MODULES, NOTEBOOK_PAGE_DIR, NOTEBOOK_SOURCE_DIR, notebook_sources, shown  # noqa: E402,E501
 from notebook_runner import HEADING_ID, NotebookError, anchors, cell_lines, read_source  # noqa: E402
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
@@ -218,6 +218,29 @@ def check_link(source: Path, lang: str, target: str, pages, notebook_anchors, do
     return None
 
 
+ABBREVIATION = re.compile(r"^\*\[([^\]]+)\]:\s*(.*)$")
+
+
+def check_abbreviations(files: dict[str, Path]) -> list[Problem]:
+    """Every language defines the same abbreviations, each once and non-empty."""
+    defined, problems = {}, []
+    for lang, path in files.items():
+        defined[lang] = {}
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            match = ABBREVIATION.match(line)
+            if not match:
+                continue
+            name, expansion = match.groups()
+            if name in defined[lang] or not expansion.strip():
+                problems.append(Problem(shown(path), number, f"abbreviation '{name}' is defined twice or empty"))
+            defined[lang][name] = number
+    for lang, path in files.items():
+        for other in files:
+            for name in sorted(defined[lang].keys() - defined[other].keys()):
+                problems.append(Problem(shown(path), defined[lang][name], f"abbreviation '{name}' has no {other} definition in {shown(files[other])}"))
+    return problems
+
+
 def check_translations(pages: dict[Path, Page], docs_dir: Path) -> list[Problem]:
     problems = []
     trees = {lang: {p.path.relative_to(docs_dir / lang) for p in pages.values() if p.lang == lang} for lang in LANGUAGES}
@@ -325,13 +348,15 @@ def check_latex(formulas: list[tuple[str, int, str]]) -> list[Problem]:
     ]
 
 
-def check(docs_dir: Path = DOCS_DIR, notebooks_dir: Path = NOTEBOOK_SOURCE_DIR) -> list[Problem]:
+def check(
+    docs_dir: Path = DOCS_DIR, notebooks_dir: Path = NOTEBOOK_SOURCE_DIR, abbreviations: dict[str, Path] = ABBREVIATIONS,
+) -> list[Problem]:
     pages = {}
     for lang in LANGUAGES:
         for path in sorted((docs_dir / lang).rglob("*.md")):
             pages[path.resolve()] = parse_page(path, lang)
     problems, known, formulas = notebook_problems(notebooks_dir, docs_dir, pages)
-    problems += check_translations(pages, docs_dir) + check_unique_ids(pages)
+    problems += check_translations(pages, docs_dir) + check_unique_ids(pages) + check_abbreviations(abbreviations)
     for page in pages.values():
         problems += check_page(page)
         problems += check_links(page, pages, lambda name, lang: known.get(name, {}).get(lang), docs_dir)

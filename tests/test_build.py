@@ -11,7 +11,7 @@ from matplotlib.image import imread
 
 from build import OFFLINE_ZIP, mkdocs_build
 from conftest import NOTEBOOKS, ROOT
-from handbook import COLAB_BRANCH, DEFAULT_LANGUAGE, LANGUAGES
+from handbook import ABBREVIATIONS, COLAB_BRANCH, DEFAULT_LANGUAGE, LANGUAGES
 from publish_colab import collect
 
 NOTEBOOK_PAGE_LIMIT = 150_000  # bytes of HTML: the JupyterLab CSS is shared, not inlined
@@ -145,3 +145,12 @@ def test_notebook_figures_are_drawn_in_the_page_language(site, name):
         if path.endswith(".png"):
             pixels = imread(site / path)
             assert pixels.shape[-1] == 3 or pixels[..., 3].min() == 1, f"{path}: transparent, unreadable on the dark theme"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_abbreviations_expand_on_hover_in_the_page_language(site, lang):
+    definitions = dict(re.findall(r"^\*\[([^\]]+)\]: (.+)$", ABBREVIATIONS[lang].read_text(encoding="utf-8"), re.M))
+    shown = dict(re.findall(r'<abbr title="([^"]+)">([^<]+)</abbr>', html_of(site, lang, "fundamentals")))
+    assert shown, "no abbreviation is expanded on the fundamentals page"
+    for expansion, name in shown.items():
+        assert definitions[name] == expansion

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from check_content import check
+from check_content import check, check_abbreviations
 
 GOOD_EN = """\
 # Title
@@ -98,3 +98,12 @@ def test_a_well_formed_tree_passes(tmp_path):
 def test_the_checker_names_file_and_line(tmp_path, change, expected):
     problems = problems_for(tmp_path, **change)
     assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_abbreviations_are_defined_in_every_language(tmp_path):
+    files = {lang: tmp_path / f"abbreviations.{lang}.md" for lang in ("en", "zh")}
+    files["en"].write_text("*[LLM]: large language model\n*[RAG]: retrieval-augmented generation\n", encoding="utf-8")
+    files["zh"].write_text("*[LLM]: 大语言模型\n*[LLM]: 又一个\n", encoding="utf-8")
+    problems = [str(problem).replace(str(tmp_path) + "/", "") for problem in check_abbreviations(files)]
+    assert any(p.startswith("abbreviations.zh.md:2: abbreviation 'LLM' is defined twice") for p in problems), problems
+    assert any(p.startswith("abbreviations.en.md:2: abbreviation 'RAG' has no zh definition") for p in problems), problems
