@@ -6,9 +6,12 @@ import re
 import pytest
 
 from conftest import NOTEBOOKS
-from handbook import DEFAULT_LANGUAGE, LANGUAGES
+from handbook import DEFAULT_LANGUAGE, DOCS_DIR, LANGUAGES
 
-MATH_PAGES = ["fundamentals/"] + [f"notebooks/{name}/" for name in NOTEBOOKS]
+SECTION_PAGES = sorted(p.stem for p in (DOCS_DIR / DEFAULT_LANGUAGE).glob("*.md") if p.stem != "index")
+MATH_PAGES = [f"{name}/" for name in SECTION_PAGES if "$" in (DOCS_DIR / DEFAULT_LANGUAGE / f"{name}.md").read_text()]
+MATH_PAGES += [f"notebooks/{name}/" for name in NOTEBOOKS]
+DIAGRAM_PAGES = [name for name in SECTION_PAGES if "```mermaid" in (DOCS_DIR / DEFAULT_LANGUAGE / f"{name}.md").read_text()]
 RAW_TEX = re.compile(r"\$\$|\\frac|\\sqrt|\\operatorname|\\mathrm|\\top\b|\\\(|\\\[")
 SEARCHES = [("en", "attention", "attention-mechanism"), ("zh", "注意力", "attention-mechanism")]
 
@@ -149,3 +152,20 @@ def test_the_online_home_page_offers_the_offline_zip(page, server):
     assert link.is_visible()
     response = page.request.get(link.evaluate("a => a.href"))
     assert response.ok and response.body()[:2] == b"PK"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", DIAGRAM_PAGES)
+def test_diagrams_render_offline_without_a_cdn(offline_page, lang, name):
+    page, site, foreign = offline_page
+    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
+    diagrams = (DOCS_DIR / lang / f"{name}.md").read_text(encoding="utf-8").count("```mermaid")
+    page.goto((site / prefix / f"{name}.html").as_uri())
+    # Material draws each diagram as an SVG inside a shadow root on a div that replaces the <pre>.
+    page.wait_for_function(
+        f"[...document.querySelectorAll('div.mermaid')].filter(d => d.shadowRoot && d.shadowRoot.querySelector('svg')).length === {diagrams}",
+        timeout=20_000,
+    )
+    errors = page.evaluate("[...document.querySelectorAll('div.mermaid')].filter(d => /Syntax error/i.test(d.shadowRoot.textContent)).length")
+    assert errors == 0, f"{lang}/{name}: {errors} diagrams failed to parse"
+    assert not foreign, f"requests to other hosts: {foreign}"
