@@ -95,7 +95,11 @@ def parse_page(path: Path, lang: str) -> Page:
     page = Page(path, lang, lines, [], [], [], [])
     fence = None  # (marker, language, first line, body)
     display = None  # (first line, body)
+    # YAML front matter (`---` ... `---` at the top) is page metadata, not Markdown.
+    front_matter_end = lines.index("---", 1) + 1 if lines[:1] == ["---"] and "---" in lines[1:] else 0
     for number, line in enumerate(lines, 1):
+        if number <= front_matter_end:
+            continue
         if fence:
             if line.strip().startswith(fence[0]):
                 page.code.append((fence[2], fence[1], "\n".join(fence[3])))
