@@ -17,7 +17,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-from handbook import CACHE_DIR, LANGUAGES, ROOT, shown
+from handbook import CACHE_DIR, DOCS_DIR, LANGUAGES, ROOT, shown
 
 EXECUTED_DIR = CACHE_DIR / "notebooks" / "executed"
 CELL_TIMEOUT_SECONDS = 120
@@ -46,9 +46,13 @@ class NotebookError(Exception):
 
 
 def cache_key(source: Path) -> str:
-    """Changes with the source, the support modules it imports, the pinned packages, the runner."""
+    """Changes with the source, the support modules it imports, the pinned packages, the runner,
+    and, for a notebook that reads the handbook's pages (its source names `docs`), the pages."""
     digest = hashlib.sha256()
-    for path in [source, *sorted(source.parent.glob("_*.py"))]:
+    inputs = [source, *sorted(source.parent.glob("_*.py"))]
+    if "docs" in source.read_text(encoding="utf-8"):
+        inputs += sorted(DOCS_DIR.rglob("*.md"))
+    for path in inputs:
         digest.update(path.read_bytes())
     digest.update((ROOT / "requirements.txt").read_bytes())
     digest.update(f"{RUNNER_VERSION}|{sys.version_info[:2]}".encode())
