@@ -13,7 +13,9 @@ MATH_PAGES = [f"{name}/" for name in SECTION_PAGES if "$" in (DOCS_DIR / DEFAULT
 MATH_PAGES += [f"notebooks/{name}/" for name in NOTEBOOKS]
 DIAGRAM_PAGES = [name for name in SECTION_PAGES if "```mermaid" in (DOCS_DIR / DEFAULT_LANGUAGE / f"{name}.md").read_text()]
 RAW_TEX = re.compile(r"\$\$|\\frac|\\sqrt|\\operatorname|\\mathrm|\\top\b|\\\(|\\\[")
-SEARCHES = [("en", "attention", "attention-mechanism"), ("zh", "注意力", "attention-mechanism")]
+# A reader's query for the concept. (For a single word, Material ranks the short page introductions
+# first, and several introductions mention attention in passing.)
+SEARCHES = [("en", "attention mechanism", "attention-mechanism"), ("zh", "注意力机制", "attention-mechanism")]
 
 
 def url(base: str, lang: str, path: str) -> str:
