@@ -143,6 +143,14 @@ def prose_only(text: str) -> str:
     return ATTRS.sub("", text)
 
 
+def chinese_style(line: str) -> list[str]:
+    """S3 and S4 on one line of Chinese prose."""
+    visible = prose_only(line)
+    return [f"put a space between Chinese and Latin text: '{m.group(0)}' (S3)" for m in CJK_TOUCHES_LATIN.finditer(visible)] + [
+        f"use full-width punctuation after Chinese text: '{m.group(0)}' (S4)" for m in HALF_WIDTH_AFTER_CJK.finditer(visible)
+    ]
+
+
 def check_page(page: Page) -> list[Problem]:
     problems = []
     add = lambda line, message: problems.append(Problem(page.rel, line, message))  # noqa: E731
@@ -178,11 +186,8 @@ def check_page(page: Page) -> list[Problem]:
                 add(line + (error.lineno or 0), f"Python code block does not parse: {error.msg} (R7)")
     if page.lang == "zh":
         for number, text in page.prose:
-            visible = prose_only(text)
-            for match in CJK_TOUCHES_LATIN.finditer(visible):
-                add(number, f"put a space between Chinese and Latin text: '{match.group(0)}' (S3)")
-            for match in HALF_WIDTH_AFTER_CJK.finditer(visible):
-                add(number, f"use full-width punctuation after Chinese text: '{match.group(0)}' (S4)")
+            for message in chinese_style(text):
+                add(number, message)
     return problems
 
 
@@ -316,6 +321,8 @@ def notebook_problems(notebooks_dir: Path, docs_dir: Path, pages) -> tuple[list[
                 formulas.append((shown(source), first + cell.source[: match.start()].count("\n"), match.group(1)))
             inline_source = re.sub(r"\$\$.+?\$\$", lambda m: "\n" * m.group(0).count("\n"), cell.source, flags=re.S)
             for offset, text in enumerate(inline_source.splitlines()):
+                if lang == "zh":
+                    problems += [Problem(shown(source), first + offset, message) for message in chinese_style(text)]
                 text = strip_code(text)
                 formulas.extend((shown(source), first + offset, m.group(1)) for m in INLINE_MATH.finditer(text))
                 for match in LINK.finditer(text):

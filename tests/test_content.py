@@ -92,6 +92,7 @@ def test_a_well_formed_tree_passes(tmp_path):
         ({"notebook": NOTEBOOK.replace("# # Demo", "# # Demo $\\sqrt{$")}, "notebooks/demo.py:2: invalid LaTeX"),
         ({"zh": GOOD_ZH.replace("什么是 token？", "什么是token？")}, "docs/zh/page.md:7: put a space between Chinese and Latin text"),
         ({"zh": GOOD_ZH.replace("相似度对值加权求和：", "相似度对值加权求和:")}, "docs/zh/page.md:5: use full-width punctuation"),
+        ({"notebook": NOTEBOOK.replace("# # 演示", "# # 演示demo")}, "notebooks/demo.py:5: put a space between Chinese and Latin text"),
         ({"en": GOOD_EN.replace("## What is a token?", "### What is a token?")}, "docs/en/page.md:7: no level 3-6 headings"),
     ],
 )
