@@ -63,8 +63,8 @@ rng = np.random.default_rng(0)  # breaks score ties at random, reproducibly
 # Neither query appears in the corpus, so no retriever can win by copying text, yet each query has exactly
 # one relevant passage, known without any labeling: its own answer. The split is fully deterministic. The
 # two query sets differ in style: the questions are short and phrased as questions; the summaries are
-# longer and share more vocabulary with the answer. Every passage is cut to its first 128 word pieces of
-# the MiniLM tokenizer (half of the model's limit of 256, to keep encoding fast on a CPU), and BM25
+# longer and share more vocabulary with the answer. Every passage is cut to its first 64 word pieces of
+# the MiniLM tokenizer (well under the model's limit of 256, to keep encoding fast on a CPU), and BM25
 # indexes exactly the same text, so both retrievers see the same evidence.
 
 # %% [markdown] tags=["zh"]
@@ -78,14 +78,14 @@ rng = np.random.default_rng(0)  # breaks score ties at random, reproducibly
 #
 # 两种查询都不出现在语料中，任何检索器都无法靠照抄原文取胜；而每个查询恰好有一个相关段落，即它自己的答案，无需人工标注。
 # 整个划分完全确定。两组查询风格不同：问题短，且是疑问句；摘要更长，与答案共享的词更多。每个段落截取 MiniLM
-# 分词器的前 128 个词片（WordPiece，只用模型上限 256 的一半，好让 CPU 上的编码更快），BM25 索引的也是完全相同的文本，
+# 分词器的前 64 个词片（WordPiece，远低于模型上限 256，好让 CPU 上的编码更快），BM25 索引的也是完全相同的文本，
 # 两种检索器看到的证据一致。
 
 # %%
 DOCS = Path("..") / "docs" / "en"
 QUESTION = re.compile(r'^## (.+?) \{ #([a-z0-9-]+) data-difficulty="\d" \}$', re.MULTILINE)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-PASSAGE_TOKENS = 128
+PASSAGE_TOKENS = 64
 
 
 def plain_text(markdown):
