@@ -35,14 +35,23 @@ def shown(path) -> str:
     return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
+def is_notebook_file(file) -> bool:
+    """The file of a page generated from notebooks/<name>.py (hooks/notebooks.py), not a download."""
+    return file.src_uri.endswith(".ipynb") and file.is_documentation_page()
+
+
 def is_notebook_page(page) -> bool:
-    """A page generated from notebooks/<name>.py (hooks/notebooks.py)."""
-    return page.file.src_uri.endswith(".ipynb")
+    return is_notebook_file(page.file)
 
 
 def notebook_source(page) -> str:
     """The source file of a notebook page, as error messages name it."""
     return shown(NOTEBOOK_SOURCE_DIR / f"{page.file.name}.py")
+
+
+def site_prefix(lang: str) -> str:
+    """Where a language's pages sit in the built site: at the root for the default language."""
+    return "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
 
 
 def current_language(config) -> str:

@@ -19,8 +19,8 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 from mkdocs.utils import get_relative_url
 
-from handbook import CACHE_DIR, COLAB_BRANCH, DEFAULT_LANGUAGE, NOTEBOOK_PAGE_DIR, NOTEBOOK_SOURCE_DIR, ROOT
-from handbook import current_language, is_notebook_page
+from handbook import CACHE_DIR, COLAB_BRANCH, NOTEBOOK_PAGE_DIR, NOTEBOOK_SOURCE_DIR, ROOT
+from handbook import current_language, is_notebook_file, is_notebook_page, site_prefix
 
 DOWNLOADS_DIR = CACHE_DIR / "notebooks" / "downloads"
 COLAB_PREINSTALLED = {"torch", "numpy", "matplotlib", "ipython"}
@@ -64,8 +64,7 @@ def site_link(config, lang: str, match: re.Match) -> str:
     target = posixpath.normpath(posixpath.join(NOTEBOOK_PAGE_DIR, match.group(1)))
     path = posixpath.splitext(target)[0]
     path = "" if path == "index" else f"{path}/"
-    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
-    return f"]({config.site_url}{prefix}{path}{match.group(2) or ''})"
+    return f"]({config.site_url}{site_prefix(lang)}{path}{match.group(2) or ''})"
 
 
 def standalone(notebook_path: Path, lang: str, config) -> nbformat.NotebookNode:
@@ -99,15 +98,14 @@ def colab_url(config, lang: str, name: str) -> str:
 
 
 def download_uri(lang: str, name: str) -> str:
-    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
-    return f"{prefix}{NOTEBOOK_PAGE_DIR}/{name}.ipynb"
+    return f"{site_prefix(lang)}{NOTEBOOK_PAGE_DIR}/{name}.ipynb"
 
 
 # After hooks/notebooks.py (-110) has added the notebook pages.
 @event_priority(-120)
 def on_files(files, config):
     lang = current_language(config)
-    for page in [file for file in files if file.src_uri.endswith(".ipynb") and file.is_documentation_page()]:
+    for page in [file for file in files if is_notebook_file(file)]:
         target = DOWNLOADS_DIR / lang / f"{page.name}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(standalone(Path(page.abs_src_path), lang, config), target)

@@ -13,8 +13,8 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 
-from handbook import CACHE_DIR, DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOK_PAGE_DIR
-from handbook import current_language, is_notebook_page, notebook_sources
+from handbook import CACHE_DIR, LANGUAGES, NOTEBOOK_PAGE_DIR
+from handbook import current_language, is_notebook_page, notebook_sources, site_prefix
 from notebook_runner import NotebookError, execute, for_language
 
 PAGES_DIR = CACHE_DIR / "notebooks" / "pages"
@@ -31,8 +31,7 @@ class NotebookPage(File):
 
 def page_file(name: str, lang: str, config) -> NotebookPage:
     src_uri = f"{lang}/{NOTEBOOK_PAGE_DIR}/{name}.ipynb"
-    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
-    page_dir = f"{prefix}{NOTEBOOK_PAGE_DIR}/{name}"
+    page_dir = f"{site_prefix(lang)}{NOTEBOOK_PAGE_DIR}/{name}"
     dest_uri = f"{page_dir}/index.html" if config.use_directory_urls else f"{page_dir}.html"
     return NotebookPage(src_uri, str(PAGES_DIR), config.site_dir, config.use_directory_urls, dest_uri=dest_uri)
 

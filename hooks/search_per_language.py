@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mkdocs.plugins import event_priority
 
-from handbook import DEFAULT_LANGUAGE, LANGUAGES
+from handbook import DEFAULT_LANGUAGE, LANGUAGES, site_prefix
 
 OFFLINE_PREFIX = "var __index = "
 
@@ -43,7 +43,7 @@ def on_post_build(config):
     merged = read_index(site / "search")
     offline = (site / "search" / "search_index.js").exists()
     for lang in LANGUAGES:
-        prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
+        prefix = site_prefix(lang)
         docs = [
             dict(doc, location=doc["location"][len(prefix):])
             for doc in merged["docs"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "hooks"))
 from handbook import ABBREVIATIONS, DOCS_DIR, LANGUAGES, NODE_MODULES, NOTEBOOK_PAGE_DIR, NOTEBOOK_SOURCE_DIR, notebook_sources, shown  # noqa: E402,E501
-from notebook_runner import HEADING_ID, NotebookError, anchors, cell_lines, read_source  # noqa: E402
+from notebook_runner import NotebookError, anchors, cell_lines, read_source  # noqa: E402
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 ATTRS = re.compile(r"\{\s*([^{}]*?)\s*\}$")

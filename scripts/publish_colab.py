@@ -14,14 +14,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "hooks"))
-from handbook import COLAB_BRANCH, DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOK_PAGE_DIR, notebook_sources  # noqa: E402
+from handbook import COLAB_BRANCH, LANGUAGES, NOTEBOOK_PAGE_DIR, notebook_sources, site_prefix  # noqa: E402
 
 
 def collect(site_dir: Path, out_dir: Path) -> list[Path]:
     """Copy every notebook download to OUT_DIR/<lang>/<name>.ipynb; fail if one is missing."""
     copied = []
     for lang in LANGUAGES:
-        prefix = site_dir if lang == DEFAULT_LANGUAGE else site_dir / lang
+        prefix = site_dir / site_prefix(lang)
         for source in notebook_sources():
             download = prefix / NOTEBOOK_PAGE_DIR / f"{source.stem}.ipynb"
             if not download.is_file():

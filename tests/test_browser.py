@@ -6,7 +6,7 @@ import re
 import pytest
 
 from conftest import NOTEBOOKS
-from handbook import DEFAULT_LANGUAGE, DOCS_DIR, LANGUAGES
+from handbook import DEFAULT_LANGUAGE, DOCS_DIR, LANGUAGES, site_prefix
 
 SECTION_PAGES = sorted(p.stem for p in (DOCS_DIR / DEFAULT_LANGUAGE).glob("*.md") if p.stem != "index")
 MATH_PAGES = [f"{name}/" for name in SECTION_PAGES if "$" in (DOCS_DIR / DEFAULT_LANGUAGE / f"{name}.md").read_text()]
@@ -19,8 +19,7 @@ SEARCHES = [("en", "attention mechanism", "attention-mechanism"), ("zh", "注意
 
 
 def url(base: str, lang: str, path: str) -> str:
-    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
-    return f"{base}/{prefix}{path}"
+    return f"{base}/{site_prefix(lang)}{path}"
 
 
 def assert_math_rendered(page, where: str):
@@ -135,7 +134,7 @@ def offline_page(browser, offline_site):
 @pytest.mark.parametrize("lang, query, question", SEARCHES)
 def test_offline_bundle_works_from_file_urls(offline_page, lang, query, question):
     page, site, foreign = offline_page
-    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
+    prefix = site_prefix(lang)
     page.goto((site / prefix / "fundamentals.html").as_uri())
     assert_math_rendered(page, f"offline {lang}")
     results = search(page, query)
@@ -160,7 +159,7 @@ def test_the_online_home_page_offers_the_offline_zip(page, server):
 @pytest.mark.parametrize("name", DIAGRAM_PAGES)
 def test_diagrams_render_offline_without_a_cdn(offline_page, lang, name):
     page, site, foreign = offline_page
-    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
+    prefix = site_prefix(lang)
     sources = re.findall(r"```mermaid\n(.*?)```", (DOCS_DIR / lang / f"{name}.md").read_text(encoding="utf-8"), re.S)
     page.goto((site / prefix / f"{name}.html").as_uri())
     # Material replaces each <pre class="mermaid"> with a <div> holding the drawing (in a closed shadow root).

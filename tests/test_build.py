@@ -13,7 +13,7 @@ from matplotlib.image import imread
 
 from build import OFFLINE_ZIP, mkdocs_build
 from conftest import NOTEBOOKS, ROOT
-from handbook import ABBREVIATIONS, CACHE_DIR, COLAB_BRANCH, DEFAULT_LANGUAGE, LANGUAGES
+from handbook import ABBREVIATIONS, CACHE_DIR, COLAB_BRANCH, DEFAULT_LANGUAGE, LANGUAGES, site_prefix
 from publish_colab import collect
 
 # Compressed bytes of HTML, what a reader downloads (GitHub Pages serves gzip). Highlighted code
@@ -27,8 +27,7 @@ REMOTE_ASSET = re.compile(
 
 
 def html_of(site: Path, lang: str, page: str) -> str:
-    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
-    path = site / prefix / ("index.html" if page == "index" else f"{page}/index.html")
+    path = site / site_prefix(lang) / ("index.html" if page == "index" else f"{page}/index.html")
     assert path.exists(), f"{path} was not built"
     return path.read_text(encoding="utf-8")
 
@@ -83,7 +82,7 @@ def test_each_language_has_its_own_search_index(site):
     import json
 
     for lang in LANGUAGES:
-        prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
+        prefix = site_prefix(lang)
         docs = json.loads((site / prefix / "search" / "search_index.json").read_text())["docs"]
         assert docs and not any(doc["location"].startswith(tuple(f"{l}/" for l in LANGUAGES)) for doc in docs)
         titles = " ".join(doc["title"] for doc in docs)
@@ -131,7 +130,7 @@ NOTEBOOK_ACTIONS = re.compile(r'class="handbook-notebook-actions"><a class="md-b
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_pages_offer_the_executed_notebook_and_colab(site, lang, name, tmp_path):
-    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
+    prefix = site_prefix(lang)
     download, colab = NOTEBOOK_ACTIONS.search(html_of(site, lang, f"notebooks/{name}")).groups()
     notebook = nbformat.read(site / posixpath.normpath(f"{prefix}notebooks/{name}/{download}"), as_version=4)
     nbformat.validate(notebook)
